@@ -135,6 +135,9 @@ func runBenchFeed(ctx context.Context, e env, args []string) error {
 	if _, err := owner.Exec(ctx, `VACUUM ANALYZE`); err != nil {
 		return err
 	}
+	if err := bd.Checkpoint(ctx); err != nil {
+		return err
+	}
 	var nLikes, nFollows int
 	if err := pgx.BeginFunc(ctx, owner, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT set_config('app.tenant_id', $1, true)`, tn.ID.String()); err != nil {
@@ -177,16 +180,29 @@ func runBenchFeed(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Warm up: caches, connections, the identity cache of every viewer.
-	fl.open(ctx, "/feed", *rate, *clients, 2*time.Second)
-
-	fmt.Fprintf(out, "\nopen loop, %d requests/s from %d clients for %v each, tokens of %d members:\n", *rate, *clients, *duration, *viewers)
-	fmt.Fprintf(out, "  %-34s %9s %9s %9s %9s %8s %7s\n", "page", "achieved", "p50", "p95", "p99", "max", "errors")
-	for _, sc := range []struct{ name, path string }{
+	scenarios := []struct{ name, path string }{
 		{"community, first page", "/feed?scope=community"},
 		{"following, first page", "/feed?scope=following"},
 		{fmt.Sprintf("community, %d posts deep", *depth), "/feed?scope=community&cursor=" + url.QueryEscape(deep)},
-	} {
+	}
+	// Warm up, unmeasured: every viewer asks for every page twice, so the
+	// pages the measurement reads are in memory (a freshly seeded database
+	// is mostly on disk; a live one keeps its working set in memory), then
+	// a short open loop warms connections and the identity cache.
+	t0 := time.Now()
+	for range 2 {
+		for _, sc := range scenarios {
+			if err := fl.each(ctx, sc.path, *clients); err != nil {
+				return err
+			}
+		}
+	}
+	fl.open(ctx, "/feed", *rate, *clients, 2*time.Second)
+	fmt.Fprintf(out, "warmed up in %.0fs: each page twice per viewer, then 2s of the community feed\n", time.Since(t0).Seconds())
+
+	fmt.Fprintf(out, "\nopen loop, %d requests/s from %d clients for %v each, tokens of %d members:\n", *rate, *clients, *duration, *viewers)
+	fmt.Fprintf(out, "  %-34s %9s %9s %9s %9s %8s %7s\n", "page", "achieved", "p50", "p95", "p99", "max", "errors")
+	for _, sc := range scenarios {
 		r := fl.open(ctx, sc.path, *rate, *clients, *duration)
 		fmt.Fprintf(out, "  %-34s %7.0f/s %9v %9v %9v %8v %7d\n", sc.name, r.achieved,
 			percentile(r.latencies, 0.50).Round(10*time.Microsecond), percentile(r.latencies, 0.95).Round(10*time.Microsecond),
@@ -273,6 +289,30 @@ func (l *feedLoad) cursorAt(ctx context.Context, depth int) (string, error) {
 		cur = page.Next
 	}
 	return cur, nil
+}
+
+// each sends path once with every viewer's token, from clients workers.
+func (l *feedLoad) each(ctx context.Context, path string, clients int) error {
+	jobs := make(chan struct{}, len(l.tokens))
+	for range l.tokens {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	errs := make(chan error, clients)
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for range jobs {
+				if err := l.get(ctx, path, nil); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
 
 type feedResult struct {
