@@ -54,6 +54,7 @@ func runBenchLive(ctx context.Context, e env, args []string) error {
 	writers := fs.Int("writers", 8, "concurrent transactions in the one-commit-per-member run")
 	keep := fs.Bool("keep", false, "keep the bench database")
 	heapProfile := fs.String("heap-profile", "", "write the server's heap profile with the connections idle to this file (go tool pprof)")
+	cpuProfile := fs.String("cpu-profile", "", "write the server's CPU profile of the one-commit fan-out to this file (go tool pprof)")
 	cfg, err := parseConfig(fs, args, load)
 	if err != nil {
 		return err
@@ -204,6 +205,13 @@ INSERT INTO memberships (tenant_id, user_id) SELECT tenant_id, id FROM u`, n)
 		members[i] = benchMember(i + 1)
 	}
 	// Fan-out 1: one commit notifies every member.
+	var profile *os.File
+	if *cpuProfile != "" {
+		if profile, err = os.Create(*cpuProfile); err != nil {
+			return err
+		}
+		defer profile.Close()
+	}
 	err = store.InTenant(tctx, func(tx pgx.Tx) error {
 		for i, m := range members {
 			if _, _, err := svc.AddTx(tctx, tx, inbox.AddParams{Member: m, Kind: "like", Text: "Bench " + strconv.Itoa(i) + " liked your post", Link: "/posts/1"}); err != nil {
@@ -216,11 +224,20 @@ INSERT INTO memberships (tenant_id, user_id) SELECT tenant_id, id FROM u`, n)
 	if err != nil {
 		return err
 	}
+	stopProfile := func() {}
+	if profile != nil {
+		if err := pprof.StartCPUProfile(profile); err != nil {
+			return err
+		}
+		stopProfile = pprof.StopCPUProfile
+	}
 	commits := make([]time.Time, n)
 	for i := range commits {
 		commits[i] = committed
 	}
-	if err := reportFanout(out, toChild, expect, 1, commits, fmt.Sprintf("fan-out, one commit notifying %d members", n)); err != nil {
+	err = reportFanout(out, toChild, expect, 1, commits, fmt.Sprintf("fan-out, one commit notifying %d members", n))
+	stopProfile()
+	if err != nil {
 		return err
 	}
 
