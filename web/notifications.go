@@ -382,7 +382,7 @@ func (a *app) liveNotifications(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, link(ctx, "/sign-in", "next", "/notifications"))
 		return
 	}
-	a.hub.Serve(w, r, t.ID, v.principal.UserID)
+	a.hub.Serve(w, r, t.ID, v.principal.UserID, v.principal.SessionID)
 }
 
 // webSocketHandshake reports whether r asks to upgrade to a WebSocket.

@@ -123,7 +123,6 @@ func newApp(cfg Config, log *slog.Logger, pool *pgxpool.Pool) (*app, error) {
 		TenantName: func(ctx context.Context) string { return a.tenantOf(ctx).Name },
 		Log:        log,
 	})
-	a.hub = inbox.NewHub(a.inbox, inbox.HubConfig{Log: log})
 	a.plugins = newPlugins(social.Deps{DB: store, Rules: a.rules, Notifier: a.inbox, Purger: a.inbox, Blobs: a.blobs,
 		Limiter: a.limiter, Authz: az, Log: log})
 	a.tenants = tenants.NewService(store, a.plugins, cfg.BaseDomain)
@@ -145,6 +144,8 @@ func newApp(cfg Config, log *slog.Logger, pool *pgxpool.Pool) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Live connections end with their sessions (checked at each heartbeat).
+	a.hub = inbox.NewHub(a.inbox, inbox.HubConfig{Sessions: a.identity, Log: log})
 
 	a.ledger = ledger.NewService(store, nil)
 	a.rewards = rewards.NewService(store, nil).WithNotifier(a.inbox)

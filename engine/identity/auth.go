@@ -2,9 +2,11 @@ package identity
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/guildhall/guildhall/engine"
 )
@@ -72,4 +74,34 @@ func (s *Service) sessionPrincipal(ctx context.Context, tenant, session, user uu
 		Kind: engine.PrincipalUser, TenantID: tenant, UserID: st.UserID, SessionID: session,
 		Role: st.Role, Name: "user:" + st.UserID.String(),
 	}, nil
+}
+
+// EndedSessions returns which of the given sessions of the tenant in ctx
+// may no longer be used — revoked (signed out, password changed), expired,
+// unknown, or of a user no longer active or banned — so that what they
+// opened (live notification streams) can be closed. It reads the database,
+// not the cache, and takes any number of sessions in one query.
+func (s *Service) EndedSessions(ctx context.Context, sessions []uuid.UUID) ([]uuid.UUID, error) {
+	if len(sessions) == 0 {
+		return nil, nil
+	}
+	var ended []uuid.UUID
+	err := s.db.InTenant(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+SELECT x.id FROM unnest($1::uuid[]) x (id)
+LEFT JOIN sessions s ON s.id = x.id
+LEFT JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+LEFT JOIN memberships m ON m.tenant_id = s.tenant_id AND m.user_id = s.user_id
+WHERE s.id IS NULL OR s.revoked_at IS NOT NULL OR s.expires_at <= $2
+	OR u.status IS DISTINCT FROM 'active' OR m.user_id IS NULL OR m.banned_at IS NOT NULL`, sessions, s.now())
+		if err != nil {
+			return fmt.Errorf("check sessions: %w", err)
+		}
+		ended, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return fmt.Errorf("check sessions: %w", err)
+		}
+		return nil
+	})
+	return ended, err
 }

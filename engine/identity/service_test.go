@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -222,6 +223,38 @@ func TestSignOut(t *testing.T) {
 	}
 	if _, err := b.svc.Refresh(b.ctx, si.Tokens.RefreshToken); !errors.Is(err, identity.ErrUnauthenticated) {
 		t.Errorf("refresh after sign-out = %v, want unauthenticated", err)
+	}
+}
+
+// TestEndedSessions: of the sessions asked about, those signed out,
+// unknown or of another tenant are ended; current ones are not.
+func TestEndedSessions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	other := setup(t)
+	sessionOf := func(b testBundle, si identity.SignIn) uuid.UUID {
+		p, _ := engine.PrincipalFrom(b.as(t, si))
+		return p.SessionID
+	}
+	ada, bob := b.signUp(t, "ada@example.com"), b.signUp(t, "bob@example.com")
+	adaS, bobS := sessionOf(b, ada), sessionOf(b, bob)
+	elsewhere := sessionOf(other, other.signUp(t, "cy@example.com"))
+	unknown := uuid.Must(uuid.NewV7())
+	if err := b.svc.SignOut(b.as(t, bob)); err != nil {
+		t.Fatal(err)
+	}
+	ended, err := b.svc.EndedSessions(b.ctx, []uuid.UUID{adaS, bobS, elsewhere, unknown})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(ended, func(x, y uuid.UUID) int { return strings.Compare(x.String(), y.String()) })
+	want := []uuid.UUID{bobS, elsewhere, unknown}
+	slices.SortFunc(want, func(x, y uuid.UUID) int { return strings.Compare(x.String(), y.String()) })
+	if !slices.Equal(ended, want) {
+		t.Errorf("EndedSessions() = %v, want %v (all but ada's)", ended, want)
+	}
+	if ended, err := b.svc.EndedSessions(b.ctx, nil); err != nil || len(ended) != 0 {
+		t.Errorf("EndedSessions(none) = %v, %v", ended, err)
 	}
 }
 

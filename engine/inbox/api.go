@@ -25,7 +25,8 @@ var tag = &huma.Tag{
 		"`{\"type\":\"notification\",\"notification\":{…}}` and `{\"type\":\"heartbeat\",\"unread\":N}` (right after the " +
 		"backlog, about every 25 seconds, and when the unread count changes by a read); the client may send " +
 		"`{\"type\":\"read\",\"up_to_seq\":N}`. A client too slow to keep up is closed with code 1008, a server going away " +
-		"with 1001: reconnect with `after`. See docs/notifications.md.",
+		"with 1001: reconnect with `after`. When the session behind the token ends (sign-out, revocation, ban, expiry) the " +
+		"connection is closed with 4401 within a heartbeat: sign in again before reconnecting. See docs/notifications.md.",
 }
 
 // ListNotificationsOutput is a page of notifications.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -40,9 +41,24 @@ type HubConfig struct {
 	// may connect. The request's own host is always allowed, and clients
 	// that send no Origin (apps, servers) are not checked.
 	AllowedOrigins []string
+	// Sessions, when set, is asked at every heartbeat which of the
+	// connections' sessions have ended (signed out, revoked, expired, the
+	// member banned): those connections are closed with StatusSessionEnded.
+	// Without it a connection lives until the client leaves.
+	Sessions SessionChecker
 	// Log receives connection trouble (default: discarded).
 	Log *slog.Logger
 }
+
+// SessionChecker tells which sessions of the tenant in ctx may no longer
+// be used (identity.Service does).
+type SessionChecker interface {
+	EndedSessions(ctx context.Context, sessions []uuid.UUID) ([]uuid.UUID, error)
+}
+
+// StatusSessionEnded closes a connection whose session has ended: the
+// client should not reconnect until it has signed in again.
+const StatusSessionEnded websocket.StatusCode = 4401
 
 func (c *HubConfig) defaults() {
 	if c.Heartbeat <= 0 {
@@ -140,7 +156,7 @@ const maxClientMessage = 1024
 //
 // The connection outlives r: it ends when the client leaves, when it is
 // too slow (SendQueue, WriteTimeout), or when Run ends.
-func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, tenant, member uuid.UUID) {
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, tenant, member, session uuid.UUID) {
 	after := int64(-1)
 	if v := r.URL.Query().Get("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -153,7 +169,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, tenant, member uuid.
 	// Registered before the upgrade, so nothing committed from here on is
 	// missed; until the first catch-up is done, live notifications wait
 	// in pending and no writer may start (writing).
-	c := &conn{hub: h, key: memberKey{tenant, member}, sent: after, fresh: true, syncing: true, writing: true}
+	c := &conn{hub: h, key: memberKey{tenant, member}, session: session, sent: after, fresh: true, syncing: true, writing: true}
 	if err := h.add(c); err != nil {
 		api.WriteProblem(w, r, 0, err)
 		return
@@ -286,15 +302,29 @@ func (h *Hub) resync(ctx context.Context) {
 // heartbeatBatch is how many members' unread counts one query reads.
 const heartbeatBatch = 5000
 
-// heartbeat sends every connection its member's unread count, with one
-// query per tenant (per heartbeatBatch members).
+// heartbeat closes the connections of ended sessions, then sends every
+// other connection its member's unread count, with one query of each kind
+// per tenant (per heartbeatBatch members or sessions).
 func (h *Hub) heartbeat(ctx context.Context) {
 	byTenant := map[uuid.UUID][]uuid.UUID{}
+	sessions := map[uuid.UUID]map[uuid.UUID][]*conn{}
 	h.mu.RLock()
-	for k := range h.members {
+	for k, cs := range h.members {
 		byTenant[k.tenant] = append(byTenant[k.tenant], k.member)
+		if h.cfg.Sessions == nil {
+			continue
+		}
+		for _, c := range cs {
+			if sessions[k.tenant] == nil {
+				sessions[k.tenant] = map[uuid.UUID][]*conn{}
+			}
+			sessions[k.tenant][c.session] = append(sessions[k.tenant][c.session], c)
+		}
 	}
 	h.mu.RUnlock()
+	for tenant, conns := range sessions {
+		h.endSessions(ctx, tenant, conns)
+	}
 	for tenant, members := range byTenant {
 		for chunk := range slices.Chunk(members, heartbeatBatch) {
 			counts, err := h.svc.unreadCounts(engine.WithTenant(ctx, tenant), chunk)
@@ -312,6 +342,26 @@ func (h *Hub) heartbeat(ctx context.Context) {
 				}
 			}
 			h.mu.RUnlock()
+		}
+	}
+}
+
+// endSessions closes the connections, among conns (by session), whose
+// sessions have ended.
+func (h *Hub) endSessions(ctx context.Context, tenant uuid.UUID, conns map[uuid.UUID][]*conn) {
+	ids := slices.Collect(maps.Keys(conns))
+	for chunk := range slices.Chunk(ids, heartbeatBatch) {
+		ended, err := h.cfg.Sessions.EndedSessions(engine.WithTenant(ctx, tenant), chunk)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.cfg.Log.WarnContext(ctx, "inbox session check skipped", "tenant_id", tenant, "error", err)
+			}
+			continue
+		}
+		for _, id := range ended {
+			for _, c := range conns[id] {
+				c.shut(StatusSessionEnded, "session ended: sign in again")
+			}
 		}
 	}
 }
@@ -353,9 +403,10 @@ const backlogPage = 100
 // so anything not in the last read is in pending: nothing is lost, nothing
 // is sent twice.
 type conn struct {
-	hub *Hub
-	ws  *websocket.Conn
-	key memberKey
+	hub     *Hub
+	ws      *websocket.Conn
+	key     memberKey
+	session uuid.UUID // the sign-in it was opened with
 
 	mu      sync.Mutex
 	sent    int64      // -1 before the first catch-up when the client gave no after

@@ -643,3 +643,50 @@ func bundleOn(t testing.TB, pool *pgxpool.Pool, ctx context.Context, tenant uuid
 	}
 	return b
 }
+
+// TestHub_SessionEnded: a connection ends within a heartbeat of its
+// session: signed out, its member banned, or expired. Others stay open.
+func TestHub_SessionEnded(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 4)
+	in := b.start(t, nil, inbox.HubConfig{Heartbeat: 100 * time.Millisecond, Sessions: b.ids.Service}, nil)
+	tokens := make([]string, 4)
+	conns := make([]*client, 4)
+	for i := range conns {
+		tokens[i] = b.token(t, i)
+		conns[i], _ = in.connect(t, b.tenant, tokens[i], "")
+	}
+	// Member 0 signs out (the session of that token).
+	p, err := b.ids.Service.AuthenticateBearer(b.ctx, tokens[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ids.Service.SignOut(engine.WithPrincipal(b.ctx, p)); err != nil {
+		t.Fatal(err)
+	}
+	if err := conns[0].closed(); websocket.CloseStatus(err) != inbox.StatusSessionEnded {
+		t.Errorf("signed-out connection closed with %v, want %d", err, inbox.StatusSessionEnded)
+	}
+	// Member 1 is banned.
+	staff := engine.WithPrincipal(b.ctx, engine.Principal{Kind: engine.PrincipalPlatform, Name: "platform_admin:test"})
+	if _, err := b.ids.Service.Ban(staff, b.members[1], "spam"); err != nil {
+		t.Fatal(err)
+	}
+	if err := conns[1].closed(); websocket.CloseStatus(err) != inbox.StatusSessionEnded {
+		t.Errorf("banned member's connection closed with %v, want %d", err, inbox.StatusSessionEnded)
+	}
+	// Members 2 and 3 are still served live.
+	for i := 2; i < 4; i++ {
+		n := b.add(t, inbox.AddParams{Member: b.members[i]})
+		if got := conns[i].notifications(1); got[0].Seq != n.Seq {
+			t.Errorf("member %d got %+v after the others ended, want seq %d", i, got, n.Seq)
+		}
+	}
+	// Past every session's lifetime the rest end too.
+	b.clock.Advance(100 * 24 * time.Hour)
+	for i := 2; i < 4; i++ {
+		if err := conns[i].closed(); websocket.CloseStatus(err) != inbox.StatusSessionEnded {
+			t.Errorf("expired session's connection closed with %v, want %d", err, inbox.StatusSessionEnded)
+		}
+	}
+}

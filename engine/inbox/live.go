@@ -35,8 +35,9 @@ var ErrMembersOnly = &engine.Error{Code: engine.CodeForbidden, Message: "Only a 
 // it to h.Serve. Failures are answered before any upgrade, as problems:
 // 404 without a tenant, 401 without a valid token (or with one of another
 // tenant), 403 for a banned member or a credential that is not a member's.
-// The connection lives on past the token's expiry; a new connection needs
-// a current token.
+// The connection lives on past the token's expiry, as long as the session
+// it belongs to (with HubConfig.Sessions: closed within a heartbeat of a
+// sign-out, a revocation or a ban); a new connection needs a current token.
 func LiveHandler(h *Hub, auth Authenticator) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		api.SetRoute(r.Context(), "notifications-live")
@@ -63,7 +64,7 @@ func LiveHandler(h *Hub, auth Authenticator) http.Handler {
 			api.WriteProblem(w, r, 0, ErrMembersOnly)
 			return
 		}
-		h.Serve(w, r, tenant, p.UserID)
+		h.Serve(w, r, tenant, p.UserID, p.SessionID)
 	})
 }
 

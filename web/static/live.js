@@ -34,7 +34,9 @@
 // Text from the server only ever goes into the page through textContent,
 // and only paths of the app ("/…", not "//…", no backslash, spaces or dot
 // segments) become links. It stops, and closes the connection, as soon as
-// the page no longer shows the bell (the member signed out in place).
+// the page no longer shows the bell (the member signed out in place), and
+// stops reconnecting when the server closes with 4401 (the session ended:
+// signed out elsewhere, revoked or banned).
 (function () {
   'use strict';
 
@@ -51,6 +53,7 @@
   var MIN_DELAY = 1000;
   var MAX_DELAY = 60000;
   var TOAST_MS = 10000;
+  var SESSION_ENDED = 4401; // the server closes with it when the session has ended
   var ws = null;
   var delay = MIN_DELAY;
   var retryTimer = 0;
@@ -88,8 +91,12 @@
       delay = MIN_DELAY; // the connection works: the next drop starts over
       receive(ev.data);
     };
-    ws.onclose = function () {
+    ws.onclose = function (ev) {
       ws = null;
+      if (ev.code === SESSION_ENDED) {
+        stop(); // signed out elsewhere, or banned: reconnecting cannot help
+        return;
+      }
       retry();
     };
   }
