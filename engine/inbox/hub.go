@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -34,7 +35,8 @@ type HubConfig struct {
 	// after=<last seq> when it reconnects.
 	SendQueue int
 	// WriteTimeout bounds one write to a client (default 10s); a client
-	// that takes longer is disconnected.
+	// that takes longer is disconnected (within a quarter more: one
+	// watchdog checks every connection's write, no timer per write).
 	WriteTimeout time.Duration
 	// AllowedOrigins are host patterns (path.Match, as in
 	// websocket.AcceptOptions.OriginPatterns) of other origins whose pages
@@ -117,6 +119,8 @@ func (h *Hub) Subscribe(l *db.Listener) { l.Subscribe(channel, h.notify) }
 func (h *Hub) Run(ctx context.Context) error {
 	t := time.NewTicker(h.cfg.Heartbeat)
 	defer t.Stop()
+	w := time.NewTicker(h.cfg.WriteTimeout / 4)
+	defer w.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -124,7 +128,31 @@ func (h *Hub) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 			h.heartbeat(ctx)
+		case now := <-w.C:
+			h.stuckWrites(ctx, now)
 		}
+	}
+}
+
+// stuckWrites drops the connections whose write under way began more
+// than WriteTimeout before now: their writes fail, and their writers shut
+// them. It runs every quarter of WriteTimeout, so a stuck write ends
+// within 1.25 × WriteTimeout.
+func (h *Hub) stuckWrites(ctx context.Context, now time.Time) {
+	limit := now.Add(-h.cfg.WriteTimeout).UnixNano()
+	var stuck []*conn
+	h.mu.RLock()
+	for _, cs := range h.members {
+		for _, c := range cs {
+			if since := c.writeSince.Load(); since != 0 && since < limit {
+				stuck = append(stuck, c)
+			}
+		}
+	}
+	h.mu.RUnlock()
+	for _, c := range stuck {
+		h.cfg.Log.WarnContext(ctx, "inbox write timed out: connection dropped", "tenant_id", c.key.tenant, "member_id", c.key.member)
+		_ = c.ws.CloseNow()
 	}
 }
 
@@ -403,10 +431,11 @@ const backlogPage = 100
 // so anything not in the last read is in pending: nothing is lost, nothing
 // is sent twice.
 type conn struct {
-	hub     *Hub
-	ws      *websocket.Conn
-	key     memberKey
-	session uuid.UUID // the sign-in it was opened with
+	hub        *Hub
+	ws         *websocket.Conn
+	key        memberKey
+	session    uuid.UUID    // the sign-in it was opened with
+	writeSince atomic.Int64 // when the write under way began (Unix ns); 0 when none
 
 	mu      sync.Mutex
 	sent    int64      // -1 before the first catch-up when the client gave no after
@@ -553,9 +582,12 @@ func (c *conn) drain(ctx context.Context) {
 	}
 }
 
+// write writes one message. WriteTimeout is enforced by the hub's
+// watchdog (stuckWrites), not by a timer per write: writing marks when it
+// began.
 func (c *conn) write(ctx context.Context, msg []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, c.hub.cfg.WriteTimeout)
-	defer cancel()
+	c.writeSince.Store(time.Now().UnixNano())
+	defer c.writeSince.Store(0)
 	return c.ws.Write(ctx, websocket.MessageText, msg)
 }
 

@@ -519,13 +519,30 @@ func (l smallBuffers) Accept() (net.Conn, error) {
 	return c, err
 }
 
-func TestHub_SlowConsumer(t *testing.T) {
-	t.Parallel()
-	b := setup(t, 1)
-	in := b.start(t, nil, inbox.HubConfig{SendQueue: 4, WriteTimeout: time.Second},
-		func(l net.Listener) net.Listener { return smallBuffers{l} })
+// burst commits n notifications of about 800 bytes each for member, in
+// one transaction.
+func (b testBundle) burst(t *testing.T, member uuid.UUID, n int) {
+	t.Helper()
+	err := b.db.InTenant(b.ctx, func(tx pgx.Tx) error {
+		for i := range n {
+			p := inbox.AddParams{Member: member, Kind: "comment", Text: strconv.Itoa(i) + strings.Repeat("ö", 400)}
+			if _, _, err := b.inbox.AddTx(b.ctx, tx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dialSlow connects to in with a small receive buffer, for clients that
+// stop reading.
+func dialSlow(t *testing.T, in *instance, tenant uuid.UUID, token string) *websocket.Conn {
+	t.Helper()
 	url := "ws" + strings.TrimPrefix(in.srv.URL, "http") + inbox.LivePath
-	opts := dialOptions(b.tenant, b.token(t, 0))
+	opts := dialOptions(tenant, token)
 	opts.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 		if tc, ok := c.(*net.TCPConn); ok {
@@ -537,23 +554,21 @@ func TestHub_SlowConsumer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ws
+}
+
+func TestHub_SlowConsumer(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1)
+	in := b.start(t, nil, inbox.HubConfig{SendQueue: 4, WriteTimeout: time.Second},
+		func(l net.Listener) net.Listener { return smallBuffers{l} })
+	ws := dialSlow(t, in, b.tenant, b.token(t, 0))
 	defer ws.CloseNow()
 	waitFor(t, func() bool { return in.hub.Conns() == 1 })
 	time.Sleep(200 * time.Millisecond) // the first catch-up
 
 	// The client reads nothing while a burst arrives in one commit.
-	err = b.db.InTenant(b.ctx, func(tx pgx.Tx) error {
-		for i := range 200 {
-			p := inbox.AddParams{Member: b.members[0], Kind: "comment", Text: strconv.Itoa(i) + strings.Repeat("ö", 400)}
-			if _, _, err := b.inbox.AddTx(b.ctx, tx, p); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b.burst(t, b.members[0], 200)
 	waitFor(t, func() bool { return in.hub.Conns() == 0 })
 	// The client finds its connection closed after what was buffered.
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -574,6 +589,28 @@ func TestHub_SlowConsumer(t *testing.T) {
 	}
 	if n >= 200 {
 		t.Errorf("read all %d messages: the client was not slow", n)
+	}
+}
+
+// TestHub_WriteTimeout: a client that stops reading while its queue has
+// room still cannot hold a writer forever: the write that blocks past
+// WriteTimeout drops the connection.
+func TestHub_WriteTimeout(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1)
+	in := b.start(t, nil, inbox.HubConfig{SendQueue: 10000, WriteTimeout: 300 * time.Millisecond},
+		func(l net.Listener) net.Listener { return smallBuffers{l} })
+	ws := dialSlow(t, in, b.tenant, b.token(t, 0))
+	defer ws.CloseNow()
+	waitFor(t, func() bool { return in.hub.Conns() == 1 })
+	time.Sleep(200 * time.Millisecond) // the first catch-up
+
+	// Far more than the sockets' buffers hold, far less than the queue.
+	start := time.Now()
+	b.burst(t, b.members[0], 300)
+	waitFor(t, func() bool { return in.hub.Conns() == 0 })
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("dropped after %v, before the write timeout", d)
 	}
 }
 
