@@ -77,7 +77,8 @@ func runBenchAwards(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "bench awards", "bench awards [flags]\n\nMeasures awards through the HTTP API against the one-call reference (pgbench running the\naward function directly), in one run, on a fresh database: throughput at saturation for each\nclient count, and p99 latency at a fixed rate (open loop). DATABASE_URL must be a superuser.")
 	load := configFlags(fs, e.getenv, "database-url")
 	members := fs.Int("members", 1000, "members awards are spread over")
-	duration := fs.Duration("duration", 10*time.Second, "length of each measurement")
+	duration := fs.Duration("duration", 10*time.Second, "length of each measurement (reference and API each)")
+	rounds := fs.Int("rounds", 5, "alternating slices each measurement is split into, reference then API, so that what changes on the machine over time touches both alike")
 	clientsFlag := fs.String("clients", "16,64", "client counts for the saturation runs")
 	rate := fs.Int("rate", 1000, "awards per second of the open-loop run")
 	keep := fs.Bool("keep", false, "keep the bench database")
@@ -93,9 +94,11 @@ func runBenchAwards(ctx context.Context, e env, args []string) error {
 		}
 		clients = append(clients, n)
 	}
-	if *members < 1 || *members > 1_000_000 || *rate < 1 || *duration < time.Second {
-		return usagef("bench awards: --members, --rate and --duration must be positive (duration at least 1s)")
+	if *members < 1 || *members > 1_000_000 || *rate < 1 || *rounds < 1 || *duration < time.Duration(*rounds)*time.Second {
+		return usagef("bench awards: --members, --rate and --rounds must be positive, and --duration at least a second per round")
 	}
+	// pgbench runs whole seconds.
+	slice := time.Duration(int(duration.Seconds())/(*rounds)) * time.Second
 	pgbench, err := exec.LookPath("pgbench")
 	if err != nil {
 		return fmt.Errorf("pgbench is not installed (it comes with PostgreSQL's client programs)")
@@ -171,9 +174,10 @@ INSERT INTO memberships (tenant_id, user_id) SELECT tenant_id, id FROM u`, *memb
 	pgURL := bd.URL
 	pgArgs := func(extra ...string) []string {
 		return append([]string{"-n", "-M", "prepared", "-f", script, "-D", "tenant=" + tn.ID.String(),
-			"-D", "members=" + strconv.Itoa(*members), "-T", strconv.Itoa(int(duration.Seconds()))}, extra...)
+			"-D", "members=" + strconv.Itoa(*members), "-T", strconv.Itoa(int(slice.Seconds()))}, extra...)
 	}
 	fmt.Fprintf(out, "\nreference: %s %s\n", pgbench, strings.Join(pgArgs("-c", "C", "-j", "2", pgURL), " "))
+	fmt.Fprintf(out, "each measurement: %d rounds of %v of the reference, then %v of the API\n", *rounds, slice, slice)
 
 	type sat struct {
 		clients  int
@@ -181,14 +185,25 @@ INSERT INTO memberships (tenant_id, user_id) SELECT tenant_id, id FROM u`, *memb
 	}
 	var sats []sat
 	for _, c := range clients {
-		refTPS, _, err := runPgbench(ctx, pgbench, pgArgs("-c", strconv.Itoa(c), "-j", "2", pgURL)...)
-		if err != nil {
-			return err
+		var refSum, apiSum float64
+		var errs int64
+		for range *rounds {
+			// The API's pooled connections would leave pgbench's clients
+			// no connection slots: close them, and open them again
+			// (unmeasured, as pgbench connects before it measures).
+			bd.App.Reset()
+			refTPS, _, err := runPgbench(ctx, pgbench, pgArgs("-c", strconv.Itoa(c), "-j", "2", pgURL)...)
+			if err != nil {
+				return err
+			}
+			gen.closed(ctx, c, 300*time.Millisecond)
+			res := gen.closed(ctx, c, slice)
+			refSum, apiSum, errs = refSum+refTPS, apiSum+res.perSecond, errs+res.errors
 		}
-		res := gen.closed(ctx, c, *duration)
+		ref, api := refSum/float64(*rounds), apiSum/float64(*rounds)
 		fmt.Fprintf(out, "saturation, %3d clients: reference %7.0f awards/s, API %7.0f awards/s (%d errors) → %.0f%%\n",
-			c, refTPS, res.perSecond, res.errors, 100*res.perSecond/refTPS)
-		sats = append(sats, sat{c, refTPS, res.perSecond})
+			c, ref, api, errs, 100*api/ref)
+		sats = append(sats, sat{c, ref, api})
 	}
 
 	logDir, err := os.MkdirTemp("", "guildhall-bench-log")
@@ -198,18 +213,25 @@ INSERT INTO memberships (tenant_id, user_id) SELECT tenant_id, id FROM u`, *memb
 	defer os.RemoveAll(logDir)
 	// Each open loop starts from a checkpoint, so that neither measures the
 	// write-back of the runs before it.
-	if err := bd.Checkpoint(ctx); err != nil {
-		return err
-	}
-	_, refLat, err := runPgbench(ctx, pgbench, pgArgs("-c", "16", "-j", "2", "-R", strconv.Itoa(*rate), "-l", "--log-prefix", filepath.Join(logDir, "pgbench"), pgURL)...)
-	if err != nil {
-		return err
+	var refLat []time.Duration
+	var open openResult
+	for r := range *rounds {
+		if err := bd.Checkpoint(ctx); err != nil {
+			return err
+		}
+		_, lat, err := runPgbench(ctx, pgbench, pgArgs("-c", "16", "-j", "2", "-R", strconv.Itoa(*rate), "-l",
+			"--log-prefix", filepath.Join(logDir, "pgbench-"+strconv.Itoa(r)), pgURL)...)
+		if err != nil {
+			return err
+		}
+		refLat = append(refLat, lat...)
+		if err := bd.Checkpoint(ctx); err != nil {
+			return err
+		}
+		o := gen.open(ctx, *rate, slice)
+		open.latencies, open.errors = append(open.latencies, o.latencies...), open.errors+o.errors
 	}
 	refP99 := percentile(refLat, 0.99)
-	if err := bd.Checkpoint(ctx); err != nil {
-		return err
-	}
-	open := gen.open(ctx, *rate, *duration)
 	apiP99 := percentile(open.latencies, 0.99)
 	fmt.Fprintf(out, "open loop, %d awards/s: reference p99 %v, API p99 %v (%d sent, %d errors) → %.2f×\n",
 		*rate, refP99.Round(10*time.Microsecond), apiP99.Round(10*time.Microsecond), len(open.latencies), open.errors, float64(apiP99)/float64(refP99))
