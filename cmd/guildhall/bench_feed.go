@@ -34,12 +34,15 @@ var benchFeedSeed = []string{
 	`INSERT INTO memberships (tenant_id, user_id) SELECT tenant_id, id FROM users`,
 	`INSERT INTO social_profiles (tenant_id, member_id, handle) SELECT tenant_id, id, 'bench' || substr(email, 6, strpos(email, '@') - 6) FROM users`,
 	// Authors: the square of a uniform number favours low member numbers.
+	// IDs are UUIDv7 of the post's time, as the service makes them.
 	`INSERT INTO social_posts (tenant_id, id, author_id, text, created_at)
-	SELECT current_tenant_id(), gen_random_uuid(),
+	SELECT current_tenant_id(),
+		(lpad(to_hex(floor(extract(epoch FROM t) * 1000)::bigint), 12, '0') || '7' || substr(h, 1, 3) || '8' || substr(h, 4, 15))::uuid,
 		('00000000-0000-7000-8000-' || lpad((1 + floor((@members::integer - 1) * random() ^ 2))::integer::text, 12, '0'))::uuid,
 		'Post ' || n || ': a day out with friends, coffee and a long walk by the river. #bench @bench' || (1 + n % @members::integer),
-		now() - make_interval(secs => n * (31536000.0 / @posts::integer))
-	FROM generate_series(1, @posts::integer) n`,
+		t
+	FROM (SELECT n, now() - make_interval(secs => n * (31536000.0 / @posts::integer)) AS t, md5(random()::text) AS h
+		FROM generate_series(1, @posts::integer) n) s`,
 	`CREATE TEMP TABLE bench_posts AS SELECT row_number() OVER (ORDER BY created_at DESC) AS n, id FROM social_posts`,
 	`CREATE INDEX ON bench_posts (n)`,
 	`INSERT INTO social_likes (tenant_id, post_id, member_id)
