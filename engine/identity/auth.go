@@ -2,8 +2,8 @@ package identity
 
 import (
 	"context"
-	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -60,15 +60,11 @@ func (s *Service) sessionPrincipal(ctx context.Context, tenant, session, user uu
 	if err != nil {
 		return engine.Principal{}, err
 	}
-	switch {
-	case user != uuid.Nil && st.UserID != user,
-		st.Kind != string(kind),
-		st.RevokedAt != nil,
-		!st.ExpiresAt.After(s.now()),
-		st.UserStatus != "active":
+	if (user != uuid.Nil && st.UserID != user) || st.Kind != string(kind) {
 		return engine.Principal{}, ErrUnauthenticated
-	case st.BannedAt != nil:
-		return engine.Principal{}, ErrBanned
+	}
+	if err := st.check(s.now()); err != nil {
+		return engine.Principal{}, err
 	}
 	return engine.Principal{
 		Kind: engine.PrincipalUser, TenantID: tenant, UserID: st.UserID, SessionID: session,
@@ -76,32 +72,46 @@ func (s *Service) sessionPrincipal(ctx context.Context, tenant, session, user uu
 	}, nil
 }
 
+// check says whether a session in state st may be used at now: nil, or
+// unauthenticated (revoked, expired, user no longer active) or banned.
+func (st sessionState) check(now time.Time) error {
+	switch {
+	case st.RevokedAt != nil, !st.ExpiresAt.After(now), st.UserStatus != "active":
+		return ErrUnauthenticated
+	case st.BannedAt != nil:
+		return ErrBanned
+	}
+	return nil
+}
+
 // EndedSessions returns which of the given sessions of the tenant in ctx
-// may no longer be used — revoked (signed out, password changed), expired,
-// unknown, or of a user no longer active or banned — so that what they
-// opened (live notification streams) can be closed. It reads the database,
-// not the cache, and takes any number of sessions in one query.
+// may no longer be used — unknown, or failing the check every request
+// makes (revoked by a sign-out or password change, expired, of a user no
+// longer active or banned) — so that what they opened (live notification
+// streams) can be closed. It reads the database, not the cache, in one
+// query for any number of sessions.
 func (s *Service) EndedSessions(ctx context.Context, sessions []uuid.UUID) ([]uuid.UUID, error) {
 	if len(sessions) == 0 {
 		return nil, nil
 	}
-	var ended []uuid.UUID
-	err := s.db.InTenant(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
-SELECT x.id FROM unnest($1::uuid[]) x (id)
-LEFT JOIN sessions s ON s.id = x.id
-LEFT JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
-LEFT JOIN memberships m ON m.tenant_id = s.tenant_id AND m.user_id = s.user_id
-WHERE s.id IS NULL OR s.revoked_at IS NOT NULL OR s.expires_at <= $2
-	OR u.status IS DISTINCT FROM 'active' OR m.user_id IS NULL OR m.banned_at IS NOT NULL`, sessions, s.now())
-		if err != nil {
-			return fmt.Errorf("check sessions: %w", err)
-		}
-		ended, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-		if err != nil {
-			return fmt.Errorf("check sessions: %w", err)
-		}
-		return nil
+	var states []sessionState
+	err := s.db.InTenant(ctx, func(tx pgx.Tx) (err error) {
+		states, err = sessionStates(ctx, tx, sessions)
+		return err
 	})
-	return ended, err
+	if err != nil {
+		return nil, err
+	}
+	usable := map[uuid.UUID]bool{}
+	now := s.now()
+	for _, st := range states {
+		usable[st.ID] = st.check(now) == nil
+	}
+	var ended []uuid.UUID
+	for _, id := range sessions {
+		if !usable[id] {
+			ended = append(ended, id)
+		}
+	}
+	return ended, nil
 }

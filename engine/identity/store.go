@@ -186,6 +186,7 @@ func revokeSession(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) 
 
 // sessionState is what access checks need of a session, from the database.
 type sessionState struct {
+	ID         uuid.UUID  `db:"id"`
 	UserID     uuid.UUID  `db:"user_id"`
 	Kind       string     `db:"kind"`
 	ExpiresAt  time.Time  `db:"expires_at"`
@@ -196,13 +197,27 @@ type sessionState struct {
 }
 
 const selectSessionState = `
-SELECT s.user_id, s.kind, s.expires_at, s.revoked_at, u.status, m.role, m.banned_at
+SELECT s.id, s.user_id, s.kind, s.expires_at, s.revoked_at, u.status, m.role, m.banned_at
 FROM sessions s
 JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
 JOIN memberships m ON m.tenant_id = s.tenant_id AND m.user_id = s.user_id`
 
 func sessionStateByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (sessionState, error) {
 	return oneSessionState(tx.Query(ctx, selectSessionState+` WHERE s.id = $1`, id))
+}
+
+// sessionStates reads the sessions of ids that exist (with their user and
+// membership), in no particular order.
+func sessionStates(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]sessionState, error) {
+	rows, err := tx.Query(ctx, selectSessionState+` WHERE s.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("select sessions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[sessionState])
+	if err != nil {
+		return nil, fmt.Errorf("select sessions: %w", err)
+	}
+	return out, nil
 }
 
 func sessionIDByCookie(ctx context.Context, tx pgx.Tx, hash []byte, kind Kind) (uuid.UUID, error) {
