@@ -89,20 +89,11 @@ func TestSocial_InBrowser(t *testing.T) {
 		}
 		return out
 	}
-	// waitFor polls a JavaScript condition in the page until it holds.
-	waitFor := func(b *browser, what, js string) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+	// holds is whether a JavaScript condition is true in b's page now.
+	holds := func(b *browser, js string) func() bool {
+		return func() bool {
 			ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](js))
-			if err == nil && ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				b.screenshot("timeout")
-				t.Fatalf("waited 20 s for %s (last error %v)", what, err)
-			}
-			time.Sleep(100 * time.Millisecond)
+			return err == nil && ok
 		}
 	}
 
@@ -135,9 +126,8 @@ func TestSocial_InBrowser(t *testing.T) {
 	if got := headerCoins(owner); got != afterPost {
 		t.Errorf("owner's header after posting shows %d coins, want %d", got, afterPost)
 	}
-	// Let the owner's page open its live connection before anything
-	// happens; it resumes from the page's seq, so nothing is missed anyway.
-	waitFor(owner, "the live script to load", `!!document.querySelector('script[src*="live.js"]')`)
+	// The owner's live connection resumes from the page's seq: whenever it
+	// opens, nothing committed after the page was made is missed.
 	unreadBefore := unread(owner)
 	// A mark on the page's window proves later that it was never reloaded.
 	owner.do(chromedp.Evaluate[chromedp.Void](`window.__stillThisPage = true`))
@@ -146,24 +136,34 @@ func TestSocial_InBrowser(t *testing.T) {
 	// The member likes the post in the other browser.
 	signIn(member, "member@makers.example")
 	card := `[data-post-id="` + postID + `"] `
+	// toggleLike presses the member's like button and waits for the state
+	// it leads to; the count shown must then be want.
+	toggleLike := func(liked bool, want, what string) {
+		t.Helper()
+		member.do(
+			chromedp.Click(chromedp.CSS(card+`[data-testid="like-button"]`)),
+			chromedp.WaitVisible(chromedp.CSS(card+`[data-testid="like-form"][data-liked="`+strconv.FormatBool(liked)+`"]`)),
+		)
+		if got := member.text(card + `[data-testid="like-count"]`); strings.TrimSpace(got) != want {
+			t.Errorf("like count after %s = %q, want %s", what, got, want)
+		}
+	}
 	member.do(
 		chromedp.Navigate(tenantBase+"/feed"),
 		chromedp.WaitVisible(chromedp.CSS(card+`[data-testid="like-button"]`)),
-		chromedp.Click(chromedp.CSS(card+`[data-testid="like-button"]`)),
-		chromedp.WaitVisible(chromedp.CSS(card+`[data-testid="like-form"][data-liked="true"]`)),
 	)
-	if got := member.text(card + `[data-testid="like-count"]`); strings.TrimSpace(got) != "1" {
-		t.Errorf("like count after the like = %q, want 1", got)
-	}
+	toggleLike(true, "1", "the like")
 
 	// The owner's page, never reloaded, tells of the like and the coins.
 	afterLike := afterPost + likeCoins
-	waitFor(owner, "the header balance to rise by the like's coins",
-		`document.querySelector('[data-testid="header-balance"]').textContent.trim() === `+strconv.Quote(coinText(afterLike)))
-	waitFor(owner, "the toast to show",
-		`(e => e && !e.hidden && e.textContent.trim() !== '')(document.querySelector('[data-testid="live-toast"]'))`)
-	waitFor(owner, "the unread count to rise",
-		`(e => e && !e.hidden && parseInt(e.textContent, 10) >= `+strconv.Itoa(unreadBefore+2)+`)(document.querySelector('[data-testid="unread-count"]'))`)
+	eventually(t, 20*time.Second, func() bool { return headerCoins(owner) == afterLike },
+		"the owner's header balance did not rise by the like's coins")
+	eventually(t, 20*time.Second, holds(owner,
+		`(e => e && !e.hidden && e.textContent.trim() !== '')(document.querySelector('[data-testid="live-toast"]'))`),
+		"the owner's page showed no toast")
+	eventually(t, 20*time.Second, holds(owner,
+		`(e => e && !e.hidden && parseInt(e.textContent, 10) >= `+strconv.Itoa(unreadBefore+2)+`)(document.querySelector('[data-testid="unread-count"]'))`),
+		"the owner's unread count did not rise")
 	if got := unread(owner); got != unreadBefore+2 {
 		t.Errorf("owner's unread count went from %d to %d, want two more: the like and its coins", unreadBefore, got)
 	}
@@ -179,23 +179,11 @@ func TestSocial_InBrowser(t *testing.T) {
 	}
 
 	// Unliking takes the like's coins back; liking again pays nothing.
-	member.do(
-		chromedp.Click(chromedp.CSS(card+`[data-testid="like-button"]`)),
-		chromedp.WaitVisible(chromedp.CSS(card+`[data-testid="like-form"][data-liked="false"]`)),
-	)
-	if got := member.text(card + `[data-testid="like-count"]`); strings.TrimSpace(got) != "0" {
-		t.Errorf("like count after the unlike = %q, want 0", got)
-	}
+	toggleLike(false, "0", "the unlike")
 	if got := ownerBalance(); got != afterPost {
 		t.Errorf("owner's balance after the unlike = %d, want %d (the like's coins taken back)", got, afterPost)
 	}
-	member.do(
-		chromedp.Click(chromedp.CSS(card+`[data-testid="like-button"]`)),
-		chromedp.WaitVisible(chromedp.CSS(card+`[data-testid="like-form"][data-liked="true"]`)),
-	)
-	if got := member.text(card + `[data-testid="like-count"]`); strings.TrimSpace(got) != "1" {
-		t.Errorf("like count after liking again = %q, want 1", got)
-	}
+	toggleLike(true, "1", "liking again")
 	if got := ownerBalance(); got != afterPost {
 		t.Errorf("owner's balance after like, unlike, like = %d, want %d (liking again pays nothing)", got, afterPost)
 	}
@@ -232,16 +220,4 @@ func TestSocial_InBrowser(t *testing.T) {
 	if got := headerCoins(owner); got != afterPost {
 		t.Errorf("owner's header on the notifications page shows %d coins, want %d", got, afterPost)
 	}
-}
-
-// coinText writes a balance as the app's header does: "1 coin", "1,250 coins".
-func coinText(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	if n == 1 {
-		return s + " coin"
-	}
-	return s + " coins"
 }

@@ -345,8 +345,11 @@ func TestService_SeqCommitOrder(t *testing.T) {
 		}
 		// "n <tenant> <member> <seq> …" (see payload.go)
 		f := strings.SplitN(msg.Payload, " ", 5)
-		seq, err := strconv.ParseInt(f[min(3, len(f)-1)], 10, 64)
-		if f[0] != "n" || err != nil {
+		if len(f) < 4 || f[0] != "n" {
+			t.Fatalf("payload %q announces no notification", msg.Payload)
+		}
+		seq, err := strconv.ParseInt(f[3], 10, 64)
+		if err != nil {
 			t.Fatalf("payload %q announces no seq", msg.Payload)
 		}
 		delivered = append(delivered, seq)

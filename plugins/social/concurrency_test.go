@@ -228,6 +228,7 @@ ON CONFLICT DO NOTHING;
 // plan_cache_mode = force_generic_plan.
 func explainGeneric(ctx context.Context, tx pgx.Tx, sql string, args pgx.NamedArgs) ([]byte, error) {
 	var types, values []string
+	var bad error
 	pos := map[string]int{}
 	q := regexp.MustCompile(`@\w+`).ReplaceAllStringFunc(sql, func(m string) string {
 		name := m[1:]
@@ -238,12 +239,15 @@ func explainGeneric(ctx context.Context, tx pgx.Tx, sql string, args pgx.NamedAr
 			case time.Time:
 				types, values = append(types, "timestamptz"), append(values, "'"+v.Format(time.RFC3339Nano)+"'")
 			default:
-				panic(fmt.Sprintf("argument %s is a %T", name, v))
+				bad = fmt.Errorf("argument %s is a %T", name, v)
 			}
 			pos[name] = len(types)
 		}
 		return "$" + strconv.Itoa(pos[name])
 	})
+	if bad != nil {
+		return nil, bad
+	}
 	name := "feed_plan_" + strings.ReplaceAll(uuid.NewString(), "-", "")
 	if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
 		return nil, err
@@ -289,11 +293,11 @@ func checkFeedPlan(t *testing.T, b *testBundle, plan []byte) {
 			continue
 		}
 		idx, _ := n["Index Name"].(string)
-		if cond, _ := n["Index Cond"].(string); rel == "social_likes" && !strings.Contains(cond, "post_id =") && !strings.Contains(cond, "member_id =") {
-			t.Errorf("likes read through %s without a post or member (%s): every like of the tenant", idx, cond)
-		}
-		if cond, _ := n["Index Cond"].(string); rel == "social_likes" && idx == "social_likes_pkey" && !strings.Contains(cond, "post_id =") {
-			t.Errorf("the viewer's likes read through the primary key without a post (%s): every like of the tenant", cond)
+		// Likes are probed by post, or read as one member's range of the
+		// member index; anything else reads every like of the tenant.
+		if cond, _ := n["Index Cond"].(string); rel == "social_likes" && !strings.Contains(cond, "post_id =") &&
+			(idx != "social_likes_member_idx" || !strings.Contains(cond, "member_id =")) {
+			t.Errorf("likes read through %s without a post or a member's range (%s): every like of the tenant", idx, cond)
 		}
 		var first string
 		b.sql(t, `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
